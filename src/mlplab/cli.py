@@ -22,7 +22,7 @@ def task(cfg):
     out_dir = hc.runtime.output_dir
     progress = cfg.trainer.progress_bar if cfg.trainer.progress_bar is not None else not sweep
     record = train(cfg, out_dir, overrides=hc.overrides.task, progress_bar=progress)
-    name = ",".join(hc.overrides.task) or "(defaults)"
+    name = (hc.job.override_dirname if sweep else " ".join(hc.overrides.task)) or "(defaults)"
     if sweep:
         print(f"mlplab: job {hc.job.num} {name} {summary_line(record)} ({record['duration_s']:.1f} s)", flush=True)
         return record["status"]

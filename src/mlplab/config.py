@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
@@ -68,7 +68,7 @@ class TrainerConfig:
     accelerator: Accelerator = Accelerator.auto
     devices: int = 1
     precision: str = "32-true"
-    deterministic: bool = True
+    deterministic: Optional[bool] = None  # None: on for GPUs; CPU kernels used here are deterministic anyway
     threads: int = 1  # torch intra-op threads: a 4-100-3 MLP runs fastest on one
     progress_bar: Optional[bool] = None  # None: on for a single run, off inside a sweep
     num_sanity_val_steps: int = 0
@@ -84,7 +84,6 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    experiment: Optional[Any] = None  # set by experiment presets, for the record only
 
 
 PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")

@@ -79,20 +79,41 @@ class MLP:
         return [p for layer in self.layers for p in layer.parameters()]
 
 
-def cross_entropy(logits, target, reduction="mean"):
-    """Mean/sum/per-sample negative log-likelihood of integer ``target`` (N,) under softmax(``logits``) (N, C).
+REDUCTIONS = ("mean", "sum", "none")
 
-    log-softmax via log-sum-exp with the row maximum subtracted, so logits of 1e8 neither overflow exp()
-    nor lose the target's term.
+
+class CrossEntropy(torch.autograd.Function):
+    """Softmax cross-entropy with its gradient written out: d loss / d logits = softmax - onehot(target).
+
+    Forward: log-softmax through log-sum-exp with the row maximum subtracted, so logits of 1e8 neither
+    overflow exp() nor lose the target's term. The backward pass follows the same arithmetic as torch's
+    own kernels (nll then log-softmax), so in a chaotic run the two implementations stay in step.
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction={reduction!r}; allowed: mean, sum, none")
-    m = logits.max(dim=1, keepdim=True).values.detach()  # a constant shift: it cancels in the gradient
-    shifted = logits - m
-    log_z = shifted.exp().sum(dim=1).log()  # (N,)
-    nll = log_z - shifted.gather(1, target.unsqueeze(1)).squeeze(1)
-    if reduction == "mean":
-        return nll.mean()
-    if reduction == "sum":
-        return nll.sum()
-    return nll
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction):
+        shifted = logits - logits.max(dim=1, keepdim=True).values
+        log_p = shifted - shifted.exp().sum(dim=1, keepdim=True).log()  # (N, C) log-softmax
+        nll = -log_p.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
+        ctx.save_for_backward(log_p, target)
+        ctx.reduction = reduction
+        if reduction == "mean":
+            return nll.sum() / len(target)
+        return nll.sum() if reduction == "sum" else nll
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_p, target = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / len(target)
+        rows = (-grad).expand(len(target)) if grad.dim() == 0 else -grad  # d loss / d log_p[i, target_i]
+        g = torch.zeros_like(log_p).scatter_(1, target.unsqueeze(1), rows.unsqueeze(1).to(log_p.dtype))
+        # through log-softmax: d/dz = g - softmax(z) * sum_j g_j
+        return g - log_p.exp() * g.sum(dim=1, keepdim=True), None, None
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Mean/sum/per-sample negative log-likelihood of integer ``target`` (N,) under softmax(``logits``) (N, C)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction={reduction!r}; allowed: {', '.join(REDUCTIONS)}")
+    return CrossEntropy.apply(logits, target, reduction)
