@@ -17,6 +17,7 @@ class SweepReport(Callback):
         except ReportError as e:
             print(f"mlplab: {e}", file=sys.stderr)
             sys.exit(1)
+        _release_joblib_workers(config)
         print(report.markdown)
         print("wrote " + ", ".join(str(p) for p in report.paths))
         bad = [job for job in report.jobs if job.status != "completed"]
@@ -26,3 +27,16 @@ class SweepReport(Callback):
         if report.n_completed == 0:
             print("mlplab: no job of this sweep completed", file=sys.stderr)
             sys.exit(1)
+
+
+def _release_joblib_workers(config):
+    """Stop the joblib launcher's idle worker processes without waiting for them.
+
+    Every job has returned and written its files; left alone, the sweep's exit waits ~2 s while each
+    worker unloads torch and Lightning.
+    """
+    if "joblib" not in str(config.hydra.launcher.get("_target_", "")).lower():
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)

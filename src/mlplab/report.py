@@ -156,7 +156,7 @@ def _run_stats(metrics: dict) -> dict:
 
 def group_stats(jobs: list[Job]) -> dict:
     """The STAT_COLUMNS values for one group of jobs."""
-    from scipy import stats
+    from scipy.special import stdtrit  # Student t quantile; scipy.stats would cost ~1 s of import per sweep
 
     counts = Counter(_bucket(job.status) for job in jobs)
     runs = [_run_stats(job.metrics) for job in jobs if job.status == "completed"]
@@ -167,7 +167,7 @@ def group_stats(jobs: list[Job]) -> dict:
     acc_mean, acc_std = _mean_std(acc)
     loss_mean, loss_std = _mean_std(loss)
     # 95 % CI of the mean: Student t with n-1 dof times the standard error (NaN when n < 2).
-    half = float(stats.t.ppf(0.975, len(acc) - 1) * stats.sem(acc)) if len(acc) > 1 else NAN
+    half = float(stdtrit(len(acc) - 1, 0.975) * acc_std / math.sqrt(len(acc))) if len(acc) > 1 else NAN
     row = {f"n_{b}": counts[b] for b in ("completed", "diverged", "failed", "missing")}
     row.update(
         test_acc_mean=acc_mean, test_acc_std=acc_std,
@@ -192,15 +192,17 @@ def curve_band(histories: list[list[dict]], metric: str) -> tuple[list, np.ndarr
 
 def plot_curves(curves: dict[str, list[list[dict]]], path: Path) -> None:
     """Three panels (CURVE_METRICS vs epoch), one mean line and ±1 std band per group label."""
-    import matplotlib
+    # A bare Figure on the Agg canvas: no display needed, and no pyplot import (its backend set-up is slow)
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display in sweeps; must precede the pyplot import
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig = Figure(figsize=(15, 4.5))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3)
     # tab10 colours are the easiest to tell apart; past 10 groups spread a continuous map instead.
-    colours = (plt.get_cmap("tab10").colors if len(curves) <= 10
-               else plt.get_cmap("turbo")(np.linspace(0, 1, len(curves))))
+    colours = (colormaps["tab10"].colors if len(curves) <= 10
+               else colormaps["turbo"](np.linspace(0, 1, len(curves))))
     for colour, (label, histories) in zip(colours, curves.items()):
         for ax, metric in zip(axes, CURVE_METRICS):
             epochs, mean, std = curve_band(histories, metric)
@@ -213,7 +215,6 @@ def plot_curves(curves: dict[str, list[list[dict]]], path: Path) -> None:
     fig.suptitle("mean ± 1 std over completed runs" if curves else "no completed runs yet")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _fmt(value: float, std: float = NAN) -> str:
