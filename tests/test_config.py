@@ -55,6 +55,7 @@ def test_experiment_presets_compose():
         ("data.test_size=1.5", "data.test_size=1.5"),
         ("data.val_size=0.9", "data.val_size=0.9"),
         ("trainer.max_epochs=0", "trainer.max_epochs=0"),
+        ("trainer.devices=2", "trainer.devices=2"),
         ("trainer.precision=8-true", "trainer.precision=8-true"),
     ],
 )

@@ -178,15 +178,16 @@ def machine():
 
 
 def markdown(result):
-    s = result["settings"]
-    lines = [f"Iris 4-100-3 ReLU MLP, SGD lr 0.01, batch 16, {s['epochs']} epochs, eval on test each epoch, "
+    s, m = result["settings"], result["machine"]
+    lines = [f"Machine: {m['machine']}, {m['cpu_count']} CPU cores, Python {m['python']}, torch {m['torch']}, "
+             f"Lightning {m['lightning']}, Hydra {m['hydra']}; measured {m['date']}.", "",
+             f"Iris 4-100-3 ReLU MLP, SGD lr 0.01, batch 16, {s['epochs']} epochs, eval on test each epoch, "
              f"1 thread; median of {s['repeats']} runs after 1 untimed warm-up per case.", "",
              "| case | median s | × bare | notes |", "|---|---:|---:|---|"]
     for name, r in result["cases"].items():
         lines.append(f"| {name} | {r['median_s']:.3f} | {r['ratio']:.2f} | {r['notes']} |")
     sw = result.get("sweep")
     if sw:
-        m = result["machine"]
         lines += ["", f"Sweep `{sw['command']}` ({sw['jobs_completed']}/{SWEEP_JOBS} jobs completed, "
                   f"joblib launcher over {m['cpu_count']} CPUs; timed once, wall clock incl. process start):", "",
                   "| figure | seconds |", "|---|---:|",

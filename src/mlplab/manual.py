@@ -107,7 +107,8 @@ class CrossEntropy(torch.autograd.Function):
         if ctx.reduction == "mean":
             grad = grad / len(target)
         rows = (-grad).expand(len(target)) if grad.dim() == 0 else -grad  # d loss / d log_p[i, target_i]
-        g = torch.zeros_like(log_p).scatter_(1, target.unsqueeze(1), rows.unsqueeze(1).to(log_p.dtype))
+        onehot = torch.arange(log_p.shape[1], device=target.device) == target.unsqueeze(1)  # (N, C) bool
+        g = torch.where(onehot, rows.unsqueeze(1).to(log_p.dtype), 0.0)  # elementwise: deterministic on GPUs
         # through log-softmax: d/dz = g - softmax(z) * sum_j g_j
         return g - log_p.exp() * g.sum(dim=1, keepdim=True), None, None
 
