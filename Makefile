@@ -8,31 +8,36 @@ ARGS ?=
 
 .PHONY: install train test test-fast sweep report bench readme-table clean
 
-$(PY):
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+STAMP := $(VENV)/.installed
 
-install: $(PY)  ## create .venv and install mlplab with its test tools
+$(STAMP): pyproject.toml  # install once; again only when the dependencies change
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
 
-train: install  ## the main job: hand-written MLP, Xavier init, 50 epochs (add ARGS="key=value ...")
+install:  ## (re)create .venv and install mlplab with its dev extra (pytest, pyinstrument)
+	rm -f $(STAMP)
+	$(MAKE) $(STAMP)
+
+train: $(STAMP)  ## the main job: hand-written MLP, Xavier init, 50 epochs (add ARGS="key=value ...")
 	$(PY) train.py impl=manual init=xavier $(ARGS)
 
-test: install  ## the whole suite
+test: $(STAMP)  ## the whole suite
 	$(PY) -m pytest -q $(ARGS)
 
-test-fast:  ## the suite without slow sweeps (needs a prior install)
+test-fast: $(STAMP)  ## the suite without the slow sweeps
 	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
-sweep: install  ## the comparison study: manual/nn x default/xavier x 10 seeds, report included
+sweep: $(STAMP)  ## the comparison study: manual/nn x default/xavier x 10 seeds, report included
 	$(PY) train.py -m experiment=compare $(ARGS)
 
-bench: install  ## timing against bare PyTorch; writes bench.json and bench.md
+bench: $(STAMP)  ## timing against bare PyTorch; writes bench.json and bench.md
 	$(PY) -m mlplab.bench $(ARGS)
 	$(PY) -m mlplab.readme_table bench bench.md
 
-readme-table: install  ## rerun the compare study and paste its summary table into README.md
+readme-table: $(STAMP)  ## rerun the compare study and paste its summary table into README.md
 	$(PY) -m mlplab.readme_table compare
 
 clean:

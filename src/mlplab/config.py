@@ -5,6 +5,7 @@ accelerator's presence are checked by ``validate``, which raises ``ConfigError``
 value and what is allowed.
 """
 
+import math
 import os
 from dataclasses import dataclass, field
 from enum import Enum
@@ -15,6 +16,17 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+N_SAMPLES, N_FEATURES, N_CLASSES = 150, 4, 3  # Iris: 50 flowers of each species, 4 measurements
+
+
+def split_sizes(test_size, val_size):
+    """(train, val, test) sample counts, rounded the way scikit-learn's train_test_split rounds them."""
+    n_test = math.ceil(N_SAMPLES * test_size)
+    n_rest = N_SAMPLES - n_test
+    n_val = math.ceil(n_rest * val_size / (1.0 - test_size)) if val_size > 0 else 0
+    return n_rest - n_val, n_val, n_test
 
 
 class ConfigError(ValueError):
@@ -29,8 +41,7 @@ Accelerator = Enum("Accelerator", {k: k for k in ("auto", "cpu", "gpu", "cuda", 
 
 @dataclass
 class ImplConfig:
-    name: Impl = Impl.manual
-    _target_: str = "mlplab.nets.ManualMLP"
+    name: Impl = Impl.manual  # mlplab.nets.NETWORKS maps it to the class
 
 
 @dataclass
@@ -40,9 +51,7 @@ class InitConfig:
 
 @dataclass
 class ModelConfig:
-    in_features: int = 4  # Iris: sepal and petal length and width
-    hidden_dims: List[int] = field(default_factory=lambda: [100])
-    out_features: int = 3  # setosa, versicolor, virginica
+    hidden_dims: List[int] = field(default_factory=lambda: [100])  # inputs (4) and classes (3) are Iris's
 
 
 @dataclass
@@ -86,6 +95,7 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
+SEED_MAX = 2**32 - 1  # numpy's seed range, which Lightning's seed_everything also seeds
 PRECISIONS = ("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 
 
@@ -96,6 +106,7 @@ def _check(ok, message):
 
 def validate(cfg):
     """Check the ranges that types cannot express; raise ConfigError naming the value and what is allowed."""
+    _check(0 <= cfg.seed <= SEED_MAX, f"seed={cfg.seed} is not allowed; seeds are integers from 0 to {SEED_MAX}")
     _check(len(cfg.model.hidden_dims) > 0, "model.hidden_dims=[] is empty; give at least one hidden layer size, e.g. [100]")
     for d in cfg.model.hidden_dims:
         _check(d > 0, f"model.hidden_dims contains {d}; every hidden size must be a positive integer")
@@ -106,7 +117,21 @@ def validate(cfg):
     _check(0 < cfg.data.test_size < 1, f"data.test_size={cfg.data.test_size} is not allowed; it must lie in (0, 1)")
     _check(
         0 <= cfg.data.val_size and cfg.data.test_size + cfg.data.val_size < 1,
-        f"data.val_size={cfg.data.val_size} is not allowed; it must be >= 0 with test_size + val_size < 1",
+        f"data.val_size={cfg.data.val_size} with data.test_size={cfg.data.test_size} is not allowed; "
+        "val_size must be >= 0 and test_size + val_size < 1",
+    )
+    if 0 < cfg.data.test_size < 1 and 0 <= cfg.data.val_size and cfg.data.test_size + cfg.data.val_size < 1:
+        sizes = dict(zip(("train", "val", "test"), split_sizes(cfg.data.test_size, cfg.data.val_size)))
+        for split, n in sizes.items():
+            _check(
+                n >= N_CLASSES or (split == "val" and n == 0),
+                f"data.test_size={cfg.data.test_size} data.val_size={cfg.data.val_size} leave {n} {split} samples; "
+                f"a stratified split needs at least one per class ({N_CLASSES})",
+            )
+    _check(
+        cfg.optimizer.momentum == 0 or cfg.optimizer.name.name == "sgd",
+        f"optimizer.momentum={cfg.optimizer.momentum} has no effect with optimizer={cfg.optimizer.name.name}; "
+        "leave it at 0 or use optimizer=sgd",
     )
     _check(cfg.trainer.max_epochs >= 1, f"trainer.max_epochs={cfg.trainer.max_epochs} is not allowed; it must be >= 1")
     _check(
@@ -141,11 +166,17 @@ def _check_accelerator(name):
 
 
 _claimed = {}
+DRY_RUN = False  # set for --cfg: resolving the config prints it and must create nothing
 
 
 def unique_dir(base):
     """``base`` if no folder is there yet, else ``base-1``, ``base-2``, ...: claimed with an atomic mkdir, so
-    two runs or sweeps started in the same second never share a folder. Memoized within the process."""
+    two runs or sweeps started in the same second never share a folder.
+
+    Memoized within the process as well as through OmegaConf's resolver cache: Hydra re-resolves the run
+    folder from copies of the config, and each copy must get the folder already claimed, not a new one."""
+    if DRY_RUN:
+        return base
     if base not in _claimed:
         path, k = base, 0
         while True:

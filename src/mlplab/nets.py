@@ -60,6 +60,9 @@ class TorchMLP(nn.Module):
         return F.cross_entropy(logits, y, reduction=reduction)
 
 
+NETWORKS = {"manual": ManualMLP, "nn": TorchMLP}  # impl=... -> class
+
+
 @torch.no_grad()
 def _reinit(layer, scheme, g):
     w, b = layer.weight, layer.bias

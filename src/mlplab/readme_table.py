@@ -33,17 +33,17 @@ def machine():
 
 
 def compare_table(sweep_dir=None):
+    where = f"run on {time.strftime('%Y-%m-%d')} ({machine()})"
     if sweep_dir is None:
         sweep_dir = ROOT / "multirun" / time.strftime("%Y-%m-%d") / (time.strftime("%H-%M-%S") + "-readme")
         cmd = [sys.executable, "train.py", "-m", "experiment=compare", f"hydra.sweep.dir={sweep_dir}"]
         subprocess.run(cmd, cwd=ROOT, check=True)
+    else:  # an earlier sweep: its own date; the machine it ran on is not recorded
+        where = f"from {sweep_dir}, {time.strftime('%Y-%m-%d', time.localtime(Path(sweep_dir).stat().st_mtime))}"
     summary = (Path(sweep_dir) / "summary.md").read_text().splitlines()
     rows = [line for line in summary if line.startswith("|")]
     counts = next((line for line in summary if "jobs found" in line), "")
-    return (
-        f"`python train.py -m experiment=compare` on {time.strftime('%Y-%m-%d')} ({machine()}); "
-        f"{counts}\n\n" + "\n".join(rows)
-    )
+    return f"`python train.py -m experiment=compare`, {where}; {counts}\n\n" + "\n".join(rows)
 
 
 def main(argv=None):

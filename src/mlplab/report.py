@@ -90,6 +90,8 @@ def _natural_order(path: Path) -> list:
 def find_jobs(folder: Path) -> list[Job]:
     """All jobs in a sweep folder, or the one job when the folder is a single run's output."""
     folder = Path(folder)
+    if not folder.exists():
+        raise ReportError(f"{folder} does not exist; give a sweep folder (multirun/<date>/<time>) or a run folder")
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder")
     if (folder / "metrics.json").is_file() or (folder / ".hydra" / "overrides.yaml").is_file():
@@ -99,7 +101,9 @@ def find_jobs(folder: Path) -> list[Job]:
         if (d / "metrics.json").is_file() or (d / ".hydra" / "overrides.yaml").is_file()
     ]
     if not jobs:
-        raise ReportError(f"no runs found under {folder} (expected job folders with metrics.json)")
+        hint = " (this holds dated folders: pick one sweep, e.g. multirun/<date>/<time>)" if any(
+            d.is_dir() for d in folder.glob("*/*")) else ""
+        raise ReportError(f"no runs found under {folder} (expected job folders with metrics.json){hint}")
     return jobs
 
 
@@ -107,7 +111,7 @@ def _group_of(job: Job) -> dict[str, str]:
     group = {}
     for item in job.overrides:
         key, _, value = item.lstrip("+").partition("=")
-        if key not in IGNORED_KEYS and not key.startswith("hydra."):
+        if key not in IGNORED_KEYS and not key.startswith("hydra."):  # metrics.json-only folders may list them
             group[key] = value
     return group
 
@@ -190,12 +194,18 @@ def curve_band(histories: list[list[dict]], metric: str) -> tuple[list, np.ndarr
     return epochs, values.mean(axis=0), std
 
 
-def plot_curves(curves: dict[str, list[list[dict]]], path: Path) -> None:
-    """Three panels (CURVE_METRICS vs epoch), one mean line and ±1 std band per group label."""
+def plot_curves(curves: dict[str, list[list[dict]]], path: Path, eval_split: str = "eval",
+                absent: list[str] = ()) -> None:
+    """Three panels (CURVE_METRICS vs epoch), one mean line and ±1 std band per group label.
+
+    The legend sits under the panels, so long labels never squeeze them; groups without a completed run
+    (``absent``) are named in the title instead of silently missing.
+    """
     # A bare Figure on the Agg canvas: no display needed, and no pyplot import (its backend set-up is slow)
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(15, 4.5))
     FigureCanvasAgg(fig)
@@ -209,11 +219,22 @@ def plot_curves(curves: dict[str, list[list[dict]]], path: Path) -> None:
             ax.plot(epochs, mean, color=colour, label=label)
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2)
     for ax, metric in zip(axes, CURVE_METRICS):
-        ax.set(title=metric, xlabel="epoch")
+        title = metric if metric.startswith("train") else f"{metric} (on the {eval_split} split)"
+        ax.set(title=title, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    title = "mean ± 1 std over completed runs" if curves else "no completed runs yet"
+    if absent:
+        title += f"; no completed run: {'; '.join(absent)}"
+    fig.suptitle(title)
     if curves:
-        axes[-1].legend(fontsize="small")
-    fig.suptitle("mean ± 1 std over completed runs" if curves else "no completed runs yet")
-    fig.tight_layout()
+        ncol = 1 if max(map(len, curves)) > 60 else min(len(curves), 4)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=ncol, fontsize="small",
+                   frameon=False)
+        rows = math.ceil(len(curves) / ncol)
+        fig.set_figheight(4.5 + 0.25 * rows)
+        fig.tight_layout(rect=(0, 0.25 * rows / fig.get_figheight() + 0.02, 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
@@ -253,7 +274,7 @@ def to_markdown(folder: Path, keys: list[str], rows: list[dict], jobs: list[Job]
         lines += ["", "## Jobs that did not complete", ""]
     for job in unfinished:
         detail = f" at epoch {job.metrics['epoch']}" if job.metrics.get("epoch") is not None else ""
-        detail += f": {job.metrics['error']}" if job.metrics.get("error") else ""
+        detail += f": {str(job.metrics['error']).splitlines()[0]}" if job.metrics.get("error") else ""
         lines.append(f"- `{job.name}`: {job.status}{detail}")
     return "\n".join(lines) + "\n"
 
@@ -278,14 +299,19 @@ def write_report(folder) -> Report:
     markdown = to_markdown(folder, keys, rows, jobs)
     paths[1].write_text(markdown)
 
-    curves = {}
+    # Legend labels name only the keys that differ between groups (a key every job shares says nothing).
+    varying = [i for i, k in enumerate(keys) if len({values[i] for values in groups}) > 1]
+    curves, absent = {}, []
     for values, group in groups.items():
-        label = ", ".join(f"{k}={v}" for k, v in zip(keys, values) if v) or folder.name
+        label = ", ".join(f"{keys[i]}={values[i]}" for i in varying if values[i]) or folder.name
         histories = [j.metrics["history"] for j in group
                      if j.status == "completed" and j.metrics.get("history")]
         if histories:
             curves[label] = histories
-    plot_curves(curves, paths[2])
+        else:
+            absent.append(label)
+    splits = {str(j.metrics.get("eval_split")) for j in jobs if j.metrics.get("eval_split")}
+    plot_curves(curves, paths[2], eval_split="/".join(sorted(splits)) or "eval", absent=absent)
     return Report(rows, markdown, paths, jobs)
 
 

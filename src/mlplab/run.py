@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from hydra.utils import get_class
 from omegaconf import OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from mlplab.config import validate
+from mlplab.config import N_CLASSES, N_FEATURES, validate
 from mlplab.data import IrisDataModule
+from mlplab.nets import NETWORKS
 from mlplab.system import Classifier, Diverged
 
 # PL 2.6 on torch >= 2.10 warns about its own pytree use on every run: not ours to act on.
@@ -26,10 +26,10 @@ for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lig
 
 def build(cfg):
     """The LightningModule and DataModule that ``cfg`` describes."""
-    net = get_class(cfg.impl._target_)(
-        in_features=cfg.model.in_features,
+    net = NETWORKS[cfg.impl.name.name](
+        in_features=N_FEATURES,
         hidden_dims=list(cfg.model.hidden_dims),
-        out_features=cfg.model.out_features,
+        out_features=N_CLASSES,
         init=cfg.init.scheme.name,
         seed=cfg.seed,
     )
@@ -130,12 +130,20 @@ def train(cfg, out_dir, overrides=(), progress_bar=True):
         record.update(status="diverged", epoch=e.epoch, error=str(e))
     except Exception as e:  # recorded, not raised: one bad job must not stop a sweep
         record.update(status="failed", error=f"{type(e).__name__}: {e}")
+    except BaseException as e:  # Ctrl-C (Lightning turns it into SystemExit): record it, then stop
+        record.update(status="failed", error=f"interrupted ({type(e).__name__})")
+        _finish(record, model, start, out_dir)
+        raise
+    _finish(record, model, start, out_dir)
+    return record
+
+
+def _finish(record, model, start, out_dir):
     if model is not None:
         record["history"] = model.history
         record["epoch"] = record["epoch"] or len(model.history)
     record["duration_s"] = round(time.perf_counter() - start, 3)
     write_json(out_dir / "metrics.json", record)
-    return record
 
 
 def _deterministic(t):
@@ -157,7 +165,7 @@ def summary_line(record):
         return f"completed: test/acc={f['test/acc']:.4f} test/loss={f['test/loss']:.4f} after {record['epoch']} epochs"
     if record["status"] == "diverged":
         return f"diverged in epoch {record['epoch']} (non-finite loss)"
-    return f"failed: {record['error']}"
+    return f"failed: {str(record['error']).splitlines()[0]}"
 
 
 def _finite_or_null(x):
