@@ -155,3 +155,12 @@ def test_xavier_and_torch_bounds():
 def test_unknown_scheme_names_allowed_ones():
     with pytest.raises(ValueError, match="init='he'.*xavier"):
         manual.init_tensors("he", 2, 2)
+
+
+def test_cross_entropy_of_half_precision_logits_runs_in_float32():
+    logits = (torch.randn(8, 3) * 3).to(torch.bfloat16).requires_grad_()
+    y = torch.randint(0, 3, (8,))
+    loss = manual.cross_entropy(logits, y)
+    loss.backward()
+    assert loss.dtype == torch.float32 and logits.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(loss, F.cross_entropy(logits.detach().float(), y))

@@ -117,4 +117,6 @@ def cross_entropy(logits, target, reduction="mean"):
     """Mean/sum/per-sample negative log-likelihood of integer ``target`` (N,) under softmax(``logits``) (N, C)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction={reduction!r}; allowed: {', '.join(REDUCTIONS)}")
+    if logits.dtype in (torch.float16, torch.bfloat16):  # as torch's autocast does: the loss in float32
+        logits = logits.float()
     return CrossEntropy.apply(logits, target, reduction)
