@@ -120,14 +120,13 @@ def validate(cfg):
         f"data.val_size={cfg.data.val_size} with data.test_size={cfg.data.test_size} is not allowed; "
         "val_size must be >= 0 and test_size + val_size < 1",
     )
-    if 0 < cfg.data.test_size < 1 and 0 <= cfg.data.val_size and cfg.data.test_size + cfg.data.val_size < 1:
-        sizes = dict(zip(("train", "val", "test"), split_sizes(cfg.data.test_size, cfg.data.val_size)))
-        for split, n in sizes.items():
-            _check(
-                n >= N_CLASSES or (split == "val" and n == 0),
-                f"data.test_size={cfg.data.test_size} data.val_size={cfg.data.val_size} leave {n} {split} samples; "
-                f"a stratified split needs at least one per class ({N_CLASSES})",
-            )
+    sizes = dict(zip(("train", "val", "test"), split_sizes(cfg.data.test_size, cfg.data.val_size)))
+    for split, n in sizes.items():
+        _check(
+            n >= N_CLASSES or (split == "val" and n == 0),
+            f"data.test_size={cfg.data.test_size} data.val_size={cfg.data.val_size} leave {n} {split} samples; "
+            f"a stratified split needs at least one per class ({N_CLASSES})",
+        )
     _check(
         cfg.optimizer.momentum == 0 or cfg.optimizer.name.name == "sgd",
         f"optimizer.momentum={cfg.optimizer.momentum} has no effect with optimizer={cfg.optimizer.name.name}; "
@@ -144,7 +143,7 @@ def validate(cfg):
         cfg.trainer.precision in PRECISIONS,
         f"trainer.precision={cfg.trainer.precision} is not allowed; choose one of: {', '.join(PRECISIONS)}",
     )
-    _check_accelerator(str(cfg.trainer.accelerator.name if isinstance(cfg.trainer.accelerator, Enum) else cfg.trainer.accelerator))
+    _check_accelerator(cfg.trainer.accelerator.name)
 
 
 def _check_accelerator(name):
