@@ -85,6 +85,7 @@ CLI_ERRORS = [
     (["-m", "seed=0,1", "optimizer.lr=0.1,-2"], "optimizer.lr=-2.0", "> 0"),
     # a bad pair of values no single value reveals: every combination of the sweep is checked
     (["-m", "data.test_size=0.2,0.5", "data.val_size=0.1,0.5"], "data.val_size=0.5 with data.test_size=0.5", "< 1"),
+    (["-m", "optimizer=sgd,adam", "optimizer.momentum=0,0.9"], "optimizer.momentum=0.9", "optimizer=sgd"),
     (["seed=-1"], "seed=-1", "0 to 4294967295"),
     (["+foo=1"], "'+foo=1'", "seed, impl, init, model"),
     (["~seed"], "'~seed'", "keys are fixed"),

@@ -114,21 +114,22 @@ def _check_overrides(args, multirun):
     if sweeps and not multirun and str(base.hydra.mode) != "RunMode.MULTIRUN":
         raise ConfigError(f"'{sweeps[0].input_line}' lists several values; add -m to run one job per value")
     groups = [o for o in sweeps if _is_group(o.get_key_element())]
+    composed = [base]
     for o in groups:
         key = o.get_key_element()
         for v in list(o.sweep_string_iterator())[1:]:
-            _compose(fixed + [f"{key}={v}" if k == key else line for k, line in first.items()])
+            composed.append(_compose(fixed + [f"{key}={v}" if k == key else line for k, line in first.items()]))
     plain = [o for o in sweeps if o not in groups and not o.get_key_element().startswith("hydra")]
     values = [list(o.sweep_iterator()) for o in plain]
-    cfg = OmegaConf.masked_copy(base, [k for k in base.keys() if k != "hydra"])
-    for combo in itertools.product(*values):
-        for o, v in zip(plain, combo):
-            try:
-                OmegaConf.update(cfg, o.get_key_element(), v, merge=False)
-            except Exception as e:
-                raise ConfigError(_one_line(e, f"{o.get_key_element()}={v}")) from e
-        validate(cfg)
-    validate(base)
+    for c in composed:  # each group choice with every combination of the plain values (optimizer=adam x momentum)
+        cfg = OmegaConf.masked_copy(c, [k for k in c.keys() if k != "hydra"])
+        for combo in itertools.product(*values):
+            for o, v in zip(plain, combo):
+                try:
+                    OmegaConf.update(cfg, o.get_key_element(), v, merge=False)
+                except Exception as e:
+                    raise ConfigError(_one_line(e, f"{o.get_key_element()}={v}")) from e
+            validate(cfg)
 
 
 def _is_group(key):
