@@ -112,3 +112,16 @@ def test_a_raising_job_records_failed_with_its_message(cfg_factory, tmp_path, mo
     rec = train(cfg_factory(), tmp_path, progress_bar=False)
     assert rec["status"] == "failed" and "disk on fire" in rec["error"]
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_an_interrupted_run_is_recorded_then_stops(cfg_factory, tmp_path, monkeypatch):
+    import mlplab.run as run
+
+    def interrupt(cfg):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "build", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg_factory(), tmp_path, progress_bar=False)
+    rec = json.loads((tmp_path / "metrics.json").read_text())
+    assert rec["status"] == "failed" and "interrupted" in rec["error"]

@@ -1,7 +1,8 @@
 """Command line: ``python train.py [-m] key=value ...`` -> Hydra -> ``mlplab.run.train``.
 
-Before Hydra launches anything, ``preflight`` composes the config for every value the command line names
-and validates it, so a bad value stops the command with one line instead of a traceback or a half sweep.
+Before Hydra launches anything, ``preflight`` checks every value the command line names, and every
+combination of swept values, so a bad value stops the command with one line instead of a traceback or a
+half-finished sweep.
 """
 
 import dataclasses

@@ -132,18 +132,14 @@ def train(cfg, out_dir, overrides=(), progress_bar=True):
         record.update(status="failed", error=f"{type(e).__name__}: {e}")
     except BaseException as e:  # Ctrl-C (Lightning turns it into SystemExit): record it, then stop
         record.update(status="failed", error=f"interrupted ({type(e).__name__})")
-        _finish(record, model, start, out_dir)
         raise
-    _finish(record, model, start, out_dir)
+    finally:  # whatever happened, metrics.json ends with the history so far
+        if model is not None:
+            record["history"] = model.history
+            record["epoch"] = record["epoch"] or len(model.history)
+        record["duration_s"] = round(time.perf_counter() - start, 3)
+        write_json(out_dir / "metrics.json", record)
     return record
-
-
-def _finish(record, model, start, out_dir):
-    if model is not None:
-        record["history"] = model.history
-        record["epoch"] = record["epoch"] or len(model.history)
-    record["duration_s"] = round(time.perf_counter() - start, 3)
-    write_json(out_dir / "metrics.json", record)
 
 
 def _deterministic(t):
